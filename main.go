@@ -86,15 +86,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // serveConfig is everything "quire serve" can be told.
 type serveConfig struct {
 	addr, db, baseURL, logFormat, logLevel string
-	rotate, grace, idle, max           time.Duration
-	shutdown, accessTTL                time.Duration
-	noMigrate                          bool
-	dbMaxOpen, dbMaxIdle               int
-	loginFailures, loginIPLimit        int
-	registerLimit                      int
-	registerWindow                     time.Duration
-	trustedProxies, corsOrigins        string
-	hashConcurrency                    int
+	rotate, grace, idle, max               time.Duration
+	shutdown, accessTTL                    time.Duration
+	noMigrate                              bool
+	dbMaxOpen, dbMaxIdle                   int
+	loginFailures, loginIPLimit            int
+	registerLimit                          int
+	registerWindow                         time.Duration
+	trustedProxies, corsOrigins            string
+	hashConcurrency                        int
 }
 
 func serveFlags(fs *flag.FlagSet) *serveConfig {

@@ -29,7 +29,6 @@ func (e *Errors) Add(field, msg string) {
 	}
 }
 
-
 // cleanText trims s and rejects what no human types: invalid UTF-8, NUL and
 // other control characters (except newlines and tabs when multiline) and
 // bidirectional overrides that can disguise names.
@@ -91,4 +90,3 @@ func validEmail(s string) bool {
 	}
 	return true
 }
-

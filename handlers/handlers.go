@@ -57,17 +57,17 @@ func (c Config) withDefaults() Config {
 
 // Deps is everything the handlers use, passed in once by main.
 type Deps struct {
-	Store    *store.Store
-	Web      *session.Web
-	States   *session.StateStore
-	Views    *views.Views
-	Assets   *assets.Assets
-	Content  *content.Renderer
-	Hasher   *password.Hasher
-	Common   *password.CommonList
-	Log      *slog.Logger
-	Now      func() time.Time
-	Config   Config
+	Store   *store.Store
+	Web     *session.Web
+	States  *session.StateStore
+	Views   *views.Views
+	Assets  *assets.Assets
+	Content *content.Renderer
+	Hasher  *password.Hasher
+	Common  *password.CommonList
+	Log     *slog.Logger
+	Now     func() time.Time
+	Config  Config
 }
 
 // App holds the dependencies; handlers are its methods.
