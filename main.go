@@ -40,6 +40,8 @@ Usage:
   quire [serve] [flags]          serve the site (default command)
   quire migrate [--db DSN]       apply database migrations and exit
   quire backup [--db DSN] FILE   write a consistent copy of a SQLite database
+  quire copy --from DSN --to DSN copy a whole site into a new, empty database
+                                 (e.g. SQLite to PostgreSQL); migrates the target
   quire user create --email E --first F --last L [--role author|admin]
   quire user passwd --email E    set a password (read from stdin or prompted)
   quire user role --email E --role author|admin
@@ -52,7 +54,9 @@ QUIRE_BASE_URL, and so on. Run "quire serve --help" for the serve flags.
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		cmd, args = "help", args[1:]
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -63,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = migrateCmd(ctx, args, stdout, stderr)
 	case "backup":
 		err = backupCmd(ctx, args, stdout, stderr)
+	case "copy":
+		err = copyCmd(ctx, args, stdout, stderr)
 	case "user":
 		err = userCmd(ctx, args, stdin, stdout, stderr)
 	case "version":
@@ -183,16 +189,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	srv := &http.Server{
-		Addr:              cfg.addr,
-		Handler:           app,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(cfg.addr, app, log)
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -215,6 +212,40 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newServer builds the HTTP server with the limits that keep slow or
+// oversized clients from holding connections: every timeout is set (a
+// slowloris client is cut off after ReadHeaderTimeout) and request headers
+// are capped at 64 KiB (431 beyond). Tests check these values.
+func newServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           originForm(h),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// originForm serves a request whose target is in absolute form ("GET
+// http://host/path", meant for proxies) as if it named only the path, so
+// nothing downstream - gin's trailing-slash redirect copies the request URL
+// into Location - builds a link from a host the client chose.
+func originForm(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Scheme != "" || r.URL.Host != "" || r.URL.User != nil {
+			u := *r.URL
+			u.Scheme, u.Host, u.User = "", "", nil
+			r2 := *r
+			r2.URL = &u
+			r = &r2
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // buildApp wires every dependency of the HTTP handler.
@@ -240,18 +271,23 @@ func buildApp(ctx context.Context, st *store.Store, cfg *serveConfig, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	jwtKey, err := st.Secret(ctx, "jwt-key", 32)
+	if err != nil {
+		return nil, err
+	}
 	mgr := session.NewManager(st, session.Config{RotateAfter: cfg.rotate, Grace: cfg.grace, Idle: cfg.idle, Max: cfg.max}, rotKey, now, log)
 	states := session.NewStateStore(st, secure, now)
 	return handlers.New(handlers.Deps{
 		Store: st, Web: session.NewWeb(mgr, st, states, secure, csrfKey, log), States: states,
 		Views: vs, Assets: as, Content: content.New(),
 		Hasher: password.NewHasher(password.DefaultParams(), cfg.hashConcurrency), Common: common,
-		Log: log, Now: now,
+		Log: log, Now: now, JWTKey: jwtKey,
 		Config: handlers.Config{
 			Version: version, BaseURL: cfg.baseURL, Secure: secure,
 			LoginFailures: cfg.loginFailures, LoginIPLimit: cfg.loginIPLimit,
 			RegisterPerIP: cfg.registerLimit, RegisterWindow: cfg.registerWindow,
 			TrustedProxies: splitList(cfg.trustedProxies),
+			AccessTokenTTL: cfg.accessTTL, CORSOrigins: splitList(cfg.corsOrigins),
 		},
 	})
 }

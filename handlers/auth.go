@@ -39,6 +39,8 @@ func (a *App) registerPage(c *gin.Context) {
 
 func (a *App) register(c *gin.Context) {
 	f := &RegisterForm{}
+	singleValued(c.Request.PostForm, &f.Errors, map[string]string{
+		"first_name": "First name", "last_name": "Last name", "email": "Email", "password": "Password"})
 	f.FirstName = textField(&f.Errors, "first_name", "First name", c.PostForm("first_name"), true, 100, false)
 	f.LastName = textField(&f.Errors, "last_name", "Last name", c.PostForm("last_name"), true, 100, false)
 	f.Email = normalizeEmail(c.PostForm("email"))
@@ -154,6 +156,12 @@ func (a *App) login(c *gin.Context) {
 func (a *App) authenticate(c *gin.Context, email, pw string) (store.User, int, time.Duration, error) {
 	ctx := c.Request.Context()
 	now := a.Now().UTC()
+	if _, problem := cleanText(email, false); problem != "" {
+		// No account has such an address (registration refuses it), and
+		// PostgreSQL refuses NUL and invalid UTF-8 in text: look up and
+		// count a quoted, printable form instead, which matches no account.
+		email = strconv.QuoteToASCII(email)
+	}
 	if wait, err := a.loginWait(c, email, now); err != nil {
 		return store.User{}, 0, 0, err
 	} else if wait > 0 {

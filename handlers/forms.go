@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -71,6 +72,17 @@ func textField(errs *Errors, field, label, raw string, required bool, maxRunes i
 	return v
 }
 
+// singleValued flags each field (name -> label) that was sent more than
+// once: browsers never repeat these fields, and silently keeping the first
+// value would hide what the client meant.
+func singleValued(form url.Values, errs *Errors, labels map[string]string) {
+	for field, label := range labels {
+		if len(form[field]) > 1 {
+			errs.Add(field, label+" was sent more than once.")
+		}
+	}
+}
+
 // normalizeEmail trims and lower-cases; emails are unique case-insensitively.
 func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
@@ -79,6 +91,12 @@ func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 // can sign in with it.
 func validEmail(s string) bool {
 	if len(s) > 254 || strings.ContainsAny(s, " \t\r\n<>()[],;:\"\\") {
+		return false
+	}
+	// No NUL, control or direction-override characters, valid UTF-8
+	// (PostgreSQL refuses the first and the last in text); U+FFFD is what
+	// lower-casing made of invalid bytes.
+	if _, problem := cleanText(s, false); problem != "" || strings.ContainsRune(s, utf8.RuneError) {
 		return false
 	}
 	local, domain, ok := strings.Cut(s, "@")

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"quire/assets"
+	"quire/avatar"
 	"quire/content"
 	"quire/password"
 	"quire/session"
@@ -31,6 +33,9 @@ type Config struct {
 	RegisterPerIP  int // registrations per IP per RegisterWindow (default 5)
 	RegisterWindow time.Duration
 	TrustedProxies []string
+	AccessTokenTTL time.Duration // lifetime of API access tokens (default 15m)
+	CORSOrigins    []string      // origins allowed to call the API with credentials; none = CORS off
+	APIBodyLimit   int64         // max body of an API request (default 1 MiB)
 }
 
 func (c Config) withDefaults() Config {
@@ -52,6 +57,12 @@ func (c Config) withDefaults() Config {
 	if c.RegisterWindow <= 0 {
 		c.RegisterWindow = time.Minute
 	}
+	if c.AccessTokenTTL <= 0 {
+		c.AccessTokenTTL = 15 * time.Minute
+	}
+	if c.APIBodyLimit <= 0 {
+		c.APIBodyLimit = 1 << 20
+	}
 	return c
 }
 
@@ -65,15 +76,21 @@ type Deps struct {
 	Content *content.Renderer
 	Hasher  *password.Hasher
 	Common  *password.CommonList
+	Avatars *avatar.Processor // nil = avatar.New(0)
 	Log     *slog.Logger
 	Now     func() time.Time
 	Config  Config
+	// JWTKey signs API access tokens; it must be the same on every instance
+	// (main loads it with store.Secret). Empty: New loads it itself.
+	JWTKey []byte
 }
 
 // App holds the dependencies; handlers are its methods.
 type App struct {
 	Deps
-	cfg Config
+	cfg      Config
+	cardMemo *cardMemo // rendered post cards (cardmemo.go)
+	bufs     sync.Pool // *bytes.Buffer for rendering pages (cardmemo.go)
 }
 
 // New builds the HTTP handler.
@@ -87,7 +104,13 @@ func New(d Deps) (*gin.Engine, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	a := &App{Deps: d, cfg: d.Config.withDefaults()}
+	if d.Avatars == nil {
+		d.Avatars = avatar.New(0)
+	}
+	a := &App{Deps: d, cfg: d.Config.withDefaults(), cardMemo: newCardMemo(cardMemoSize)}
+	if err := a.apiInit(); err != nil {
+		return nil, err
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true

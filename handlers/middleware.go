@@ -51,6 +51,12 @@ func (a *App) requestLog() gin.HandlerFunc {
 // recoverPanics turns a panic into the 500 page, which shows only the
 // request id; the stack goes to the log.
 func (a *App) recoverPanics() gin.HandlerFunc {
+	return a.recoverWith(func(c *gin.Context) { a.errorPage(c, http.StatusInternalServerError, "") })
+}
+
+// recoverWith logs a panic with its stack and answers with respond, unless
+// the response has already started.
+func (a *App) recoverWith(respond func(*gin.Context)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -62,7 +68,7 @@ func (a *App) recoverPanics() gin.HandlerFunc {
 					c.Abort()
 					return
 				}
-				a.errorPage(c, http.StatusInternalServerError, "")
+				respond(c)
 			}
 		}()
 		c.Next()
@@ -111,15 +117,16 @@ func (a *App) crossOrigin(cop *http.CrossOriginProtection) gin.HandlerFunc {
 	}
 }
 
-// parseForm caps the body of a state-changing form request at limit and
-// parses it up front, so an oversized body is a 413 and a malformed one a
+// parseForm caps the body of a state-changing form request at formLimit (or
+// the route's own bodyLimit) and parses it up front, so an oversized body is a 413 and a malformed one a
 // 400 - never a silently empty form.
-func (a *App) parseForm(limit int64) gin.HandlerFunc {
+func (a *App) parseForm(formLimit int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !isUnsafe(c.Request.Method) {
 			c.Next()
 			return
 		}
+		limit := bodyLimit(c.FullPath(), formLimit) // larger for uploads (profile.go)
 		if c.Request.ContentLength > limit {
 			a.errorPage(c, http.StatusRequestEntityTooLarge, "")
 			return
@@ -205,5 +212,23 @@ func safeNext(next string) string {
 	if err != nil || u.IsAbs() || u.Host != "" || u.Scheme != "" {
 		return "/"
 	}
+	// Encoded forms ("/%2F%2Fhost", "/%5Chost") become "//host" or "/\host"
+	// wherever something decodes the path before redirecting.
+	if strings.HasPrefix(u.Path, "//") || strings.ContainsAny(u.Path, "\\\r\n\t") {
+		return "/"
+	}
 	return next
+}
+
+// unavailablePage answers with the 503 page when a later middleware (the
+// session loader, which cannot reach the database) aborted with 503 without
+// writing a response.
+func (a *App) unavailablePage() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if c.IsAborted() && !c.Writer.Written() && c.Writer.Status() == http.StatusServiceUnavailable {
+			a.Log.Error("database unavailable", "err", c.Errors.Last(), "request_id", requestID(c))
+			a.errorPage(c, http.StatusServiceUnavailable, "")
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -45,17 +44,21 @@ func isHTMX(c *gin.Context) bool {
 // never sends half a page.
 func (a *App) render(c *gin.Context, status int, page, fragment string, data any) {
 	v, err := a.view(c, data, !isHTMX(c))
+	unavailable := false
 	if err != nil {
 		// Not a.fail: the error page needs a view too.
-		code := http.StatusInternalServerError
-		if store.IsUnavailable(err) {
-			code = http.StatusServiceUnavailable
-		}
 		a.Log.Error("view failed", "err", err, "request_id", requestID(c))
-		c.Header("Content-Type", "text/plain; charset=utf-8")
-		c.String(code, "%s (request id %s)", http.StatusText(code), requestID(c))
-		c.Abort()
-		return
+		if !store.IsUnavailable(err) {
+			c.Header("Content-Type", "text/plain; charset=utf-8")
+			c.String(http.StatusInternalServerError, "%s (request id %s)", http.StatusText(http.StatusInternalServerError), requestID(c))
+			c.Abort()
+			return
+		}
+		// The database is unreachable, so there is no CSRF token or flash
+		// to show: render the 503 page without them.
+		p := errorTexts[http.StatusServiceUnavailable]
+		p.Status = http.StatusServiceUnavailable
+		status, page, fragment, v.Data, v.CSRF, unavailable = p.Status, "error", "", p, "", true
 	}
 	block := "layout"
 	if isHTMX(c) {
@@ -64,8 +67,9 @@ func (a *App) render(c *gin.Context, status int, page, fragment string, data any
 			block = fragment
 		}
 	}
-	var buf bytes.Buffer
-	if err := a.Views.Render(&buf, page, block, v); err != nil {
+	buf := a.getBuffer()
+	defer a.putBuffer(buf)
+	if err := a.Views.Render(buf, page, block, v); err != nil {
 		a.Log.Error("render failed", "err", err, "request_id", requestID(c))
 		c.Header("Content-Type", "text/plain; charset=utf-8")
 		c.String(http.StatusInternalServerError, "Internal error (request id %s)", requestID(c))
@@ -75,6 +79,9 @@ func (a *App) render(c *gin.Context, status int, page, fragment string, data any
 	c.Header("Vary", "HX-Request")
 	c.Header("Cache-Control", "no-store")
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	if unavailable {
+		c.Abort()
+	}
 }
 
 func (a *App) view(c *gin.Context, data any, withFlashes bool) (View, error) {
@@ -105,8 +112,18 @@ func (a *App) flash(c *gin.Context, kind, text string) {
 	}
 }
 
+// takeFlashes returns and clears the queued messages. A page rendered where
+// the state middleware did not run (the 500 page of a panic in a route
+// outside the web group) shows none instead of panicking again.
 func (a *App) takeFlashes(c *gin.Context) []Flash {
-	s := ginsessions.Default(c)
+	v, ok := c.Get(ginsessions.DefaultKey)
+	if !ok {
+		return nil
+	}
+	s, ok := v.(ginsessions.Session)
+	if !ok {
+		return nil
+	}
 	raw := s.Flashes(flashKey)
 	if len(raw) == 0 {
 		return nil

@@ -5,8 +5,6 @@ import (
 
 	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
-
-	"quire/session"
 )
 
 // routes declares every route, grouped by who may use it. Reading this file
@@ -21,10 +19,15 @@ func (a *App) routes(r *gin.Engine) {
 	r.HEAD("/healthz", a.health)
 	r.GET("/assets/*path", gin.WrapH(a.Assets))
 	r.HEAD("/assets/*path", gin.WrapH(a.Assets))
+	// Avatars are public images, cached by versioned URL (profile.go).
+	r.GET("/avatars/:user/:size", a.avatarImage)
+	r.HEAD("/avatars/:user/:size", a.avatarImage)
 
 	// Web pages: session loaded, cross-site and CSRF checks on every write.
-	loaded := []gin.HandlerFunc{ginsessions.Sessions(session.StateCookie, a.States), a.Web.Load()}
-	web := r.Group("/", append([]gin.HandlerFunc{a.crossOrigin(cop), a.parseForm(a.cfg.FormLimit)}, append(loaded, a.csrf())...)...)
+	// The session is loaded first so that a 403/413/400 page from the checks
+	// shows the visitor as signed in, with a CSRF token that works.
+	loaded := []gin.HandlerFunc{ginsessions.Sessions(a.Web.StateCookieName(), a.States), a.unavailablePage(), a.Web.Load()}
+	web := r.Group("/", append(loaded, a.crossOrigin(cop), a.parseForm(a.cfg.FormLimit), a.csrf())...)
 	r.NoRoute(append(loaded, a.notFound)...)
 	r.NoMethod(append(loaded, a.methodNotAllowed)...)
 
@@ -32,6 +35,7 @@ func (a *App) routes(r *gin.Engine) {
 	web.GET("/", a.home)
 	web.GET("/blog", a.listPosts)
 	web.GET("/blog/:id", a.showPost)
+	web.GET("/authors/:id", a.showAuthor)
 	web.GET("/register", a.registerPage)
 	web.POST("/register", a.register)
 	web.GET("/login", a.loginPage)
@@ -53,6 +57,8 @@ func (a *App) routes(r *gin.Engine) {
 	user.POST("/account/password", a.changePassword)
 	user.POST("/account/sessions/:id/revoke", a.revokeSession)
 	user.POST("/account/sessions/revoke-others", a.revokeOtherSessions)
+	user.GET("/account/profile", a.profilePage)
+	user.POST("/account/profile", a.saveProfile) // names, avatar upload (larger body limit), or action=remove_avatar
 
 	// Signed in and the post's author (or an admin): loadPost checks authz
 	// for display; the store re-checks ownership inside the UPDATE/DELETE.
@@ -62,6 +68,17 @@ func (a *App) routes(r *gin.Engine) {
 	user.GET("/blog/:id/delete", a.deletePostPage)
 	user.POST("/blog/:id/delete", a.deletePost)
 	user.DELETE("/blog/:id", a.deletePost)
+
+	// Admins only; everyone else, signed in or not, gets 404. Every action
+	// is a POST (CSRF-checked above) written to the audit log in the same
+	// transaction. An admin deletes anyone's post through the routes above
+	// (audited there too).
+	admin := web.Group("/admin", a.requireAdmin())
+	admin.GET("/users", a.adminUsers)
+	admin.POST("/users/:id/:action", a.changeUser) // suspend, unsuspend, promote, demote
+	admin.GET("/audit", a.adminAudit)
+
+	a.apiRoutes(r)
 }
 
 func redirectTo(to string) gin.HandlerFunc {

@@ -93,6 +93,9 @@ type Client struct {
 type Session struct {
 	UserID string
 	Family store.SessionFamily
+	// User is the family's user, read together with the token by Check
+	// (zero from Start).
+	User store.User
 	// Value is the token the client must hold from now on. It is set when a
 	// session starts and when a token was rotated (the caller sends it in
 	// Set-Cookie or in the refresh response); empty when unchanged.
@@ -149,7 +152,7 @@ func (m *Manager) Check(ctx context.Context, value string, rot Rotation) (Sessio
 	if err != nil {
 		return Session{}, ErrInvalid
 	}
-	tok, fam, err := m.st.TokenByID(ctx, t.id)
+	tok, fam, user, err := m.st.TokenWithUser(ctx, t.id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Session{}, ErrInvalid
 	}
@@ -169,7 +172,7 @@ func (m *Manager) Check(ctx context.Context, value string, rot Rotation) (Sessio
 	case !now.Before(fam.ExpiresAt), !now.Before(fam.IdleExpiresAt):
 		return Session{}, ErrExpired
 	}
-	s := Session{UserID: fam.UserID, Family: fam, ExpiresAt: fam.IdleExpiresAt}
+	s := Session{UserID: fam.UserID, Family: fam, User: user, ExpiresAt: fam.IdleExpiresAt}
 
 	if !tok.RotatedAt.IsZero() {
 		next, err := m.graceSuccessor(ctx, t, tok, now)

@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"strings"
 )
 
 // Token sizes: a 128-bit id (the lookup key) and a 256-bit secret (only its
@@ -47,15 +46,17 @@ func parseToken(v string) (token, error) {
 		return token{}, errMalformed
 	}
 	id, sec := v[:idLen], v[idLen+1:]
-	if _, err := b64.DecodeString(id); err != nil {
+	rawID, err := b64.DecodeString(id)
+	if err != nil || len(rawID) != idBytes {
 		return token{}, errMalformed
 	}
 	secret, err := b64.DecodeString(sec)
 	if err != nil || len(secret) != secretBytes {
 		return token{}, errMalformed
 	}
-	// Reject non-canonical encodings so one token has one spelling.
-	if b64.EncodeToString(secret) != sec || strings.ContainsAny(id, "=+/") {
+	// Reject non-canonical encodings (set padding bits, or CR/LF, which the
+	// decoder skips) so one token has one spelling.
+	if b64.EncodeToString(rawID) != id || b64.EncodeToString(secret) != sec {
 		return token{}, errMalformed
 	}
 	return token{id: id, secret: secret}, nil

@@ -13,8 +13,13 @@ import (
 	"quire/store"
 )
 
-// StateCookie names the gin-contrib/sessions cookie (flash, CSRF anchor).
-const StateCookie = "quire_state"
+// StateCookie names the gin-contrib/sessions cookie (flash, CSRF anchor)
+// on plain http; over https it is SecureStateCookie, whose __Host- prefix
+// keeps a sibling subdomain from planting one.
+const (
+	StateCookie       = "quire_state"
+	SecureStateCookie = "__Host-quire_state"
+)
 
 const currentKey = "quire.current"
 
@@ -26,25 +31,30 @@ type Current struct {
 
 // Web adapts Manager to browser cookies and gin.
 type Web struct {
-	m       *Manager
-	st      *store.Store
-	states  *StateStore
-	name    string // auth cookie name
-	secure  bool
-	csrfKey []byte
-	log     *slog.Logger
+	m         *Manager
+	st        *store.Store
+	states    *StateStore
+	name      string // auth cookie name
+	stateName string // state cookie name
+	secure    bool
+	csrfKey   []byte
+	log       *slog.Logger
 }
 
 // NewWeb builds the browser side. With secure (https base URL or TLS) the
 // cookie gets Secure and the __Host- prefix, which pins it to this host and
 // path "/".
 func NewWeb(m *Manager, st *store.Store, states *StateStore, secure bool, csrfKey []byte, log *slog.Logger) *Web {
-	name := "quire_session"
+	name, stateName := "quire_session", StateCookie
 	if secure {
-		name = "__Host-quire_session"
+		name, stateName = "__Host-quire_session", SecureStateCookie
 	}
-	return &Web{m: m, st: st, states: states, name: name, secure: secure, csrfKey: csrfKey, log: log}
+	return &Web{m: m, st: st, states: states, name: name, stateName: stateName, secure: secure, csrfKey: csrfKey, log: log}
 }
+
+// StateCookieName is the state cookie's name (for the gin-contrib/sessions
+// middleware).
+func (w *Web) StateCookieName() string { return w.stateName }
 
 // CookieName is the auth cookie's name.
 func (w *Web) CookieName() string { return w.name }
@@ -65,13 +75,9 @@ func (w *Web) Load() gin.HandlerFunc {
 		}
 		s, err := w.m.Check(c.Request.Context(), ck.Value, RotateIfDue)
 		if err == nil {
-			var u store.User
-			u, err = w.st.UserByID(c.Request.Context(), s.UserID)
-			if err == nil && u.Status != store.StatusActive {
+			u := s.User // read with the token
+			if u.Status != store.StatusActive {
 				err = ErrRevoked
-			}
-			if errors.Is(err, store.ErrNotFound) {
-				err = ErrInvalid
 			}
 			if err == nil {
 				if s.Value != "" {
@@ -87,8 +93,11 @@ func (w *Web) Load() gin.HandlerFunc {
 			c.Next()
 			return
 		}
+		// Status without writing it, so the caller can still render its
+		// 503 page.
 		_ = c.Error(err)
-		c.AbortWithStatus(http.StatusServiceUnavailable)
+		c.Status(http.StatusServiceUnavailable)
+		c.Abort()
 	}
 }
 
@@ -135,7 +144,7 @@ func (w *Web) SignOut(c *gin.Context) error {
 }
 
 func (w *Web) renewState(c *gin.Context) error {
-	gs, err := w.states.Get(c.Request, StateCookie)
+	gs, err := w.states.Get(c.Request, w.stateName)
 	if err != nil {
 		return err
 	}
@@ -145,7 +154,8 @@ func (w *Web) renewState(c *gin.Context) error {
 func (w *Web) setCookie(c *gin.Context, value string, expires time.Time) {
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: w.name, Value: value, Path: "/", HttpOnly: true, Secure: w.secure,
-		SameSite: http.SameSiteLaxMode, Expires: expires, MaxAge: int(time.Until(expires).Seconds()),
+		// Max-Age from the manager's clock, the one that decided expires.
+		SameSite: http.SameSiteLaxMode, Expires: expires, MaxAge: int(expires.Sub(w.m.Now()).Seconds()),
 	})
 }
 
@@ -179,11 +189,11 @@ func (w *Web) csrfAnchor(c *gin.Context, create bool) (string, error) {
 	if cur := FromContext(c); cur != nil {
 		return "f:" + cur.Family.ID, nil
 	}
-	raw, err := w.states.Get(c.Request, StateCookie)
+	raw, err := w.states.Get(c.Request, w.stateName)
 	if err != nil {
 		return "", err
 	}
-	if !hasCookie(c.Request, StateCookie, raw.ID) {
+	if !hasCookie(c.Request, w.stateName, raw.ID) {
 		if !create {
 			// The anchor must come from the request, not from an id minted now.
 			return "", ErrCSRF

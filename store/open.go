@@ -54,6 +54,8 @@ type Store struct {
 	log *slog.Logger
 	// rebound caches the $n form of each ?-placeholder statement (postgres).
 	rebound sync.Map
+	// stmts caches prepared hot reads on the SQLite reader pool (stmt.go).
+	stmts sync.Map
 }
 
 // Open connects to the database named by dsn and pings it. A dsn starting
@@ -133,7 +135,7 @@ func openSQLite(ctx context.Context, path string, opt Options) (*Store, error) {
 
 // Close closes every pool.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	err := errors.Join(s.closeStmts(), s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}

@@ -164,8 +164,12 @@ func TestBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := openTestStore(t, target)
-		if v, err := b.SchemaVersion(t.Context()); err != nil || v != 1 {
-			t.Fatalf("backup SchemaVersion = %d, %v; want 1", v, err)
+		want, err := s.SchemaVersion(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := b.SchemaVersion(t.Context()); err != nil || v != want {
+			t.Fatalf("backup SchemaVersion = %d, %v; want %d", v, err, want)
 		}
 		got, err := b.PostByID(t.Context(), p.ID)
 		if err != nil || got.Title != "kept" || got.Author.ID != u.ID {

@@ -29,9 +29,32 @@ func scanPost(row interface{ Scan(...any) error }) (Post, error) {
 	return p, err
 }
 
+// postSummarySelect reads only what a listing shows: no Markdown or HTML
+// body (copying them out was most of a listing query's cost) and no column
+// twice, since each column read is a driver call of its own.
+const postSummarySelect = `SELECT p.id, p.title, p.excerpt, p.user_created, p.date_created, p.date_updated,
+	u.first_name, u.last_name, u.avatar_version
+	FROM posts p JOIN users u ON u.id = p.user_created`
+
+// scanPostSummary scans a postSummarySelect row.
+func scanPostSummary(row interface{ Scan(...any) error }) (Post, error) {
+	var (
+		p                Post
+		created, updated sql.NullInt64
+	)
+	err := row.Scan(&p.ID, &p.Title, &p.Excerpt, &p.UserCreated, &created, &updated,
+		&p.Author.FirstName, &p.Author.LastName, &p.Author.AvatarVersion)
+	p.DateCreated, p.DateUpdated = fromMS(created), fromMS(updated)
+	p.Author.ID = p.UserCreated
+	return p, err
+}
+
 // listPostsSQL builds the ListPosts statement ('?' placeholders).
 func listPostsSQL(q ListPostsQuery) (string, []any) {
 	query := postSelect + ` WHERE 1 = 1`
+	if q.Summary {
+		query = postSummarySelect + ` WHERE 1 = 1`
+	}
 	var args []any
 	if q.AuthorID != "" {
 		query += ` AND p.user_created = ?`
@@ -54,7 +77,13 @@ type queryer interface {
 }
 
 func (s *Store) postByID(ctx context.Context, db queryer, id int64) (Post, error) {
-	p, err := scanPost(db.QueryRowContext(ctx, s.q(postSelect+` WHERE p.id = ?`), id))
+	var row *sql.Row
+	if db == s.r {
+		row = s.readRow(ctx, postSelect+` WHERE p.id = ?`, id)
+	} else {
+		row = db.QueryRowContext(ctx, s.q(postSelect+` WHERE p.id = ?`), id)
+	}
+	p, err := scanPost(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Post{}, ErrNotFound
 	}
@@ -100,14 +129,18 @@ func (s *Store) PostByID(ctx context.Context, id int64) (Post, error) {
 // costs the same however deep it is.
 func (s *Store) ListPosts(ctx context.Context, q ListPostsQuery) ([]Post, error) {
 	query, args := listPostsSQL(q)
-	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.readRows(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list posts: %w", err)
 	}
 	defer rows.Close()
-	var out []Post
+	scan := scanPost
+	if q.Summary {
+		scan = scanPostSummary
+	}
+	out := make([]Post, 0, limit(q.Limit, 20, 100))
 	for rows.Next() {
-		p, err := scanPost(rows)
+		p, err := scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("store: list posts: %w", err)
 		}

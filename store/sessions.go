@@ -74,8 +74,8 @@ func (s *Store) TokenByID(ctx context.Context, id string) (SessionToken, Session
 	)
 	td, tdone := tokenDest(&t)
 	fd, fdone := familyDest(&f)
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT `+tokenColumns+`, `+familyColumns+`
-		FROM session_tokens t JOIN session_families f ON f.id = t.family_id WHERE t.id = ?`), id).
+	err := s.readRow(ctx, `SELECT `+tokenColumns+`, `+familyColumns+`
+		FROM session_tokens t JOIN session_families f ON f.id = t.family_id WHERE t.id = ?`, id).
 		Scan(append(td, fd...)...)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

@@ -12,7 +12,7 @@ import (
 // gin-contrib/sessions cookie, such as flash messages) or ErrNotFound.
 func (s *Store) StateGet(ctx context.Context, id string, now time.Time) ([]byte, error) {
 	var data []byte
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT data FROM web_state WHERE id = ? AND expires_at > ?`),
+	err := s.readRow(ctx, `SELECT data FROM web_state WHERE id = ? AND expires_at > ?`,
 		id, now.UnixMilli()).Scan(&data)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

@@ -90,6 +90,9 @@ type ListPostsQuery struct {
 	Before   *Cursor // nil = first page
 	Limit    int
 	AuthorID string // "" = all authors
+	// Summary leaves Content, ContentHTML and UserUpdated empty, for
+	// listings that show only titles, excerpts, authors and dates.
+	Summary bool
 }
 
 // SessionFamily is one sign-in (one device/login). Tokens rotate inside it;

@@ -62,7 +62,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 
 // UserByID returns the user with id or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userColumns+` FROM users WHERE id = ?`), id))
+	u, err := scanUser(s.readRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	return u, userErr("user by id", err)
 }
 

@@ -60,6 +60,17 @@ func Parse(funcs template.FuncMap) (*Views, error) {
 // Has reports whether a page exists.
 func (v *Views) Has(page string) bool { _, ok := v.pages[page]; return ok }
 
+// Fragment renders block of page like Render and returns it as HTML, to be
+// embedded in another page unescaped (html/template escaped it already, in
+// the HTML text context where it is embedded again).
+func (v *Views) Fragment(page, block string, data any) (template.HTML, error) {
+	var buf bytes.Buffer
+	if err := v.Render(&buf, page, block, data); err != nil {
+		return "", err
+	}
+	return template.HTML(buf.String()), nil
+}
+
 // Render executes block (e.g. "layout" for a full page, "content" or a
 // partial's name for an htmx fragment) of page into buf.
 func (v *Views) Render(buf *bytes.Buffer, page, block string, data any) error {
