@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -72,6 +73,58 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "backup written to %s\n", fs.Arg(0))
 	return nil
+}
+
+// copyCmd moves a whole site into another database, typically from SQLite
+// to PostgreSQL when one machine is outgrown. The target is migrated first;
+// the source is only read, so stop the instances using it beforehand.
+func copyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "source database: SQLite file (sqlite:PATH or PATH) or postgres:// URL")
+	to := fs.String("to", "", "target database, new and empty: SQLite file or postgres:// URL")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *from == "" || *to == "" || fs.NArg() != 0 {
+		return errors.New("usage: quire copy --from DSN --to DSN")
+	}
+	if !strings.HasPrefix(*from, "postgres://") && !strings.HasPrefix(*from, "postgresql://") {
+		// Opening a missing SQLite file would create an empty one.
+		if _, err := os.Stat(strings.TrimPrefix(*from, "sqlite:")); err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+	}
+	src, err := openDB(ctx, *from, false)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	defer src.Close()
+	dst, err := openDB(ctx, *to, true)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer dst.Close()
+	stats, err := store.Copy(ctx, dst, src)
+	if errors.Is(err, store.ErrTargetNotEmpty) {
+		return fmt.Errorf("%w; copy into a new, empty database", err)
+	}
+	if err != nil {
+		return err
+	}
+	for _, t := range stats.Tables {
+		fmt.Fprintf(stdout, "%-20s %d rows\n", t.Table, t.Rows)
+	}
+	fmt.Fprintf(stdout, "copied %s (%s) to %s (%s)\n", redactDSN(*from), src.Dialect(), redactDSN(*to), dst.Dialect())
+	return nil
+}
+
+// redactDSN hides the password of a postgres:// URL before it is printed.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }
 
 func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
