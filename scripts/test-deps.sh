@@ -11,8 +11,22 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 fi
 
-if [ ! -f e2e/node_modules/playwright-core/cli.js ] || [ ! -d e2e/node_modules/@directus/sdk ] \
-   || ! cmp -s e2e/package-lock.json e2e/node_modules/.package-lock.json 2>/dev/null; then
+# npm's hidden lockfile (node_modules/.package-lock.json) lists what is
+# installed; it never equals package-lock.json byte for byte (no root entry),
+# so compare the packages' versions and integrity instead. npm ci wipes
+# node_modules, so run it only when something differs.
+npm_in_sync() {
+  node -e '
+    const want = require("./e2e/package-lock.json").packages;
+    const have = require("./e2e/node_modules/.package-lock.json").packages;
+    for (const [k, p] of Object.entries(want)) {
+      if (k === "") continue;
+      const h = have[k];
+      if (!h || h.version !== p.version || h.integrity !== p.integrity) process.exit(1);
+    }' 2>/dev/null
+}
+
+if [ ! -f e2e/node_modules/playwright-core/cli.js ] || [ ! -d e2e/node_modules/@directus/sdk ] || ! npm_in_sync; then
   echo "test-deps: npm ci in e2e/"
   npm ci --prefix e2e --no-audit --no-fund
 fi
