@@ -162,7 +162,8 @@ func (a *App) authenticate(c *gin.Context, email, pw string) (store.User, int, t
 		// count a quoted, printable form instead, which matches no account.
 		email = strconv.QuoteToASCII(email)
 	}
-	if wait, err := a.loginWait(c, email, now); err != nil {
+	wait, failures, err := a.loginWait(c, email, now)
+	if err != nil {
 		return store.User{}, 0, 0, err
 	} else if wait > 0 {
 		return store.User{}, http.StatusTooManyRequests, wait, nil
@@ -182,8 +183,12 @@ func (a *App) authenticate(c *gin.Context, email, pw string) (store.User, int, t
 	if !ok || u.Status != store.StatusActive {
 		return store.User{}, http.StatusUnauthorized, 0, a.loginFailed(c, email, now)
 	}
-	if err := a.Store.RateReset(ctx, "login:acct:"+email); err != nil {
-		return store.User{}, 0, 0, err
+	// Forget the account's failures; with none counted there is nothing to
+	// forget, and a write saved on every ordinary sign-in.
+	if failures > 0 {
+		if err := a.Store.RateReset(ctx, "login:acct:"+email); err != nil {
+			return store.User{}, 0, 0, err
+		}
 	}
 	if rehash {
 		// Parameters were raised since this hash was made: upgrade it now
@@ -200,17 +205,20 @@ func (a *App) authenticate(c *gin.Context, email, pw string) (store.User, int, t
 // loginWait returns how long a client must wait before trying again:
 // failures per account and per IP beyond the allowance double the delay
 // (1s, 2s, 4s ... capped at 15 minutes). There is no permanent lockout an
-// attacker could trigger; the counters reset after LoginWindow.
-func (a *App) loginWait(c *gin.Context, email string, now time.Time) (time.Duration, error) {
+// attacker could trigger; the counters reset after LoginWindow. It also
+// returns the account's failures in the window, which a sign-in clears.
+func (a *App) loginWait(c *gin.Context, email string, now time.Time) (wait time.Duration, acctFailures int, err error) {
 	ctx := c.Request.Context()
-	var wait time.Duration
-	for _, k := range []struct {
+	for i, k := range []struct {
 		key   string
 		allow int
 	}{{"login:acct:" + email, a.cfg.LoginFailures}, {"login:ip:" + c.ClientIP(), a.cfg.LoginIPLimit}} {
 		n, last, err := a.Store.RateGet(ctx, k.key, now, a.cfg.LoginWindow)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
+		}
+		if i == 0 {
+			acctFailures = n
 		}
 		if n < k.allow {
 			continue
@@ -223,7 +231,7 @@ func (a *App) loginWait(c *gin.Context, email string, now time.Time) (time.Durat
 			wait = w
 		}
 	}
-	return wait, nil
+	return wait, acctFailures, nil
 }
 
 func (a *App) loginFailed(c *gin.Context, email string, now time.Time) error {

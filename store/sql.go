@@ -87,12 +87,23 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	if err := fn(tx); err != nil {
+		if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+			// database/sql rolled the transaction back when ctx ended (the
+			// client went away); say so, so callers see context.Canceled.
+			err = errors.Join(ctx.Err(), err)
+		}
 		if rerr := ignoreDone(tx.Rollback()); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		if errors.Is(err, sql.ErrTxDone) && ctx.Err() != nil {
+			return errors.Join(ctx.Err(), err)
+		}
+		return err
+	}
+	return nil
 }
 
 func ignoreDone(err error) error {
