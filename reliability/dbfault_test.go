@@ -409,7 +409,8 @@ func TestPostgresRestart(t *testing.T) {
 	}) {
 		t.Fatal("quire did not recover after PostgreSQL came back")
 	}
-	time.Sleep(500 * time.Millisecond)
+	const settle = 2 * time.Second
+	time.Sleep(settle + time.Second)
 	cancel()
 	wg.Wait()
 
@@ -425,7 +426,10 @@ func TestPostgresRestart(t *testing.T) {
 			if !unavailablePage(&result{code: s.code, body: s.body}) {
 				t.Errorf("503 without the page: %.300q", s.body)
 			}
-			if s.at.Before(downAt) || s.at.After(recoveredAt) {
+			// Pooled connections broken by the restart are discarded as they
+			// are next used, so a few 503s may trail the first success;
+			// past settle every answer must be a success again.
+			if s.at.Before(downAt) || s.at.After(recoveredAt.Add(settle)) {
 				t.Errorf("503 at +%v outside the outage", s.at.Sub(downAt).Round(time.Millisecond))
 			}
 			down503++
