@@ -24,7 +24,6 @@ type scenario struct {
 	warmup    bool // run 1s first, unmeasured
 	// check, when set, validates one request's response before the load.
 	check func(addr string) error
-	note  string
 }
 
 // result is what one scenario measured.
@@ -44,15 +43,14 @@ type result struct {
 	Max           int64   `json:"max_us"`
 	Mean          float64 `json:"mean_us"`
 	// Measured around the run by the harness.
-	PeakRSSKB   int64
-	ServerCPU   time.Duration // quire's user+system time
-	WrkCPU      time.Duration
-	OtherCPU    time.Duration // every other process on the machine
-	Wall        time.Duration
-	End         time.Time // when wrk finished (closing its connections)
-	Exhausted   bool      // "once" scenario ran out of prepared requests
-	Skipped     string
-	CheckFailed string
+	PeakRSSKB int64
+	ServerCPU time.Duration // quire's user+system time
+	WrkCPU    time.Duration
+	OtherCPU  time.Duration // every other process on the machine
+	Wall      time.Duration
+	End       time.Time // when wrk finished (closing its connections)
+	Exhausted bool      // "once" scenario ran out of prepared requests
+	Skipped   string
 	// Others are the other passes of a scenario run more than once; the
 	// result itself is the best.
 	Others []*result
