@@ -75,8 +75,9 @@ func (a *App) loadPostRows(ctx context.Context, ids []int64, proj postProjection
 	for i, id := range ids {
 		list[i] = json.Number(strconv.FormatInt(id, 10))
 	}
-	res, err := a.Store.QueryPosts(ctx, store.PostQuery{
-		Filter: map[string]any{"id": map[string]any{"_in": list}}, Limit: len(ids), WithUpdater: proj.needsUpdater()})
+	q := store.PostQuery{Filter: map[string]any{"id": map[string]any{"_in": list}}, Limit: len(ids)}
+	proj.columns(&q)
+	res, err := a.Store.QueryPosts(ctx, q)
 	if err != nil {
 		return nil, err
 	}

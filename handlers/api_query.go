@@ -54,6 +54,13 @@ type postProjection struct {
 
 func (p postProjection) needsUpdater() bool { _, ok := p.rel["user_updated"]; return ok }
 
+// columns tells the store which post bodies the response needs.
+func (p postProjection) columns(q *store.PostQuery) {
+	q.WithUpdater = p.needsUpdater()
+	q.WithoutContent = !slices.Contains(p.fields, "content")
+	q.WithoutHTML = !slices.Contains(p.fields, "content_html")
+}
+
 // apiPostFields parses ?fields= for posts. A field that does not exist or
 // is not public (an author's email) is Directus's 403.
 func (a *App) apiPostFields(c *gin.Context) (postProjection, bool) {
@@ -177,7 +184,7 @@ func (a *App) apiPostQuery(c *gin.Context) (store.PostQuery, postProjection, boo
 	if !ok {
 		return q, proj, false
 	}
-	q.WithUpdater = proj.needsUpdater()
+	proj.columns(&q)
 	q.Limit, ok = a.apiIntParam(c, "limit", apiDefaultLimit, -1)
 	if !ok {
 		return q, proj, false

@@ -42,6 +42,10 @@ type PostQuery struct {
 	Offset int
 	// WithUpdater also joins the user who last updated each post.
 	WithUpdater bool
+	// WithoutContent and WithoutHTML leave the Markdown source or the
+	// rendered HTML empty in the rows, for clients that did not ask for
+	// them: on a listing these bodies are most of what is read and sent.
+	WithoutContent, WithoutHTML bool
 	// TotalCount and FilterCount ask for the number of all posts and of the
 	// posts matching Filter and Search.
 	TotalCount, FilterCount bool
@@ -568,7 +572,14 @@ func postQuerySQL(dialect string, q PostQuery) (rowsSQL, countSQL string, args [
 	if where != "" {
 		from += ` WHERE ` + where
 	}
-	cols := `p.id, p.title, p.content, p.content_html, p.excerpt,
+	content, html := "p.content", "p.content_html"
+	if q.WithoutContent {
+		content = "''"
+	}
+	if q.WithoutHTML {
+		html = "''"
+	}
+	cols := `p.id, p.title, ` + content + `, ` + html + `, p.excerpt,
 	p.user_created, p.date_created, p.user_updated, p.date_updated,
 	u.id, u.first_name, u.last_name, u.avatar_version`
 	if withUpdater {

@@ -342,3 +342,38 @@ func TestPostQuerySQLStable(t *testing.T) {
 		t.Fatalf("unexpected statement %s", first)
 	}
 }
+
+// TestQueryPostsWithoutBodies checks that leaving a body out empties only
+// that column, and that search and filters still see the stored content.
+func TestQueryPostsWithoutBodies(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, s *Store) {
+		seedQueryPosts(t, s)
+		tests := []struct {
+			name                 string
+			noContent, noHTML    bool
+			wantContent, wantHTM bool
+		}{
+			{"both", false, false, true, true},
+			{"no content", true, false, false, true},
+			{"no html", false, true, true, false},
+			{"neither", true, true, false, false},
+		}
+		for _, tt := range tests {
+			res, err := s.QueryPosts(t.Context(), PostQuery{Limit: 10, Search: "gofmt", WithoutContent: tt.noContent, WithoutHTML: tt.noHTML})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Rows) != 1 || res.Rows[0].Title != "Go tips" {
+				t.Fatalf("%s: search found %+v, want the one post about gofmt", tt.name, res.Rows)
+			}
+			r := res.Rows[0]
+			if (r.Content == "Use gofmt") != tt.wantContent || (r.ContentHTML == "<p>Use gofmt</p>") != tt.wantHTM {
+				t.Errorf("%s: content %q, html %q", tt.name, r.Content, r.ContentHTML)
+			}
+			if (!tt.wantContent && r.Content != "") || (!tt.wantHTM && r.ContentHTML != "") {
+				t.Errorf("%s: a left-out body was read: %q / %q", tt.name, r.Content, r.ContentHTML)
+			}
+		}
+	})
+}
