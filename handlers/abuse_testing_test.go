@@ -17,13 +17,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"quire/assets"
-	"quire/content"
 	"quire/password"
 	"quire/session"
 	"quire/store"
 	"quire/store/storetest"
-	"quire/views"
 )
 
 // abApp is the real App as newTestApp builds it, on either dialect, for
@@ -39,43 +36,18 @@ type abApp struct {
 // clock and cheap password hashing; its log goes to logw.
 func abNewApp(tb testing.TB, dialect string, logw io.Writer) *abApp {
 	tb.Helper()
-	ctx := context.Background()
 	st := storetest.Open(tb, dialect)
 	clock := newFakeClock()
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	as, err := assets.New()
+	d, _ := testDeps(tb, st, session.Config{}, false, clock.Now, log)
+	d.Hasher = password.NewHasher(cheapParams, 4)
+	// Generous limits: fuzzing registers many accounts from one address.
+	d.Config = Config{RegisterPerIP: 1 << 30, LoginIPLimit: 1 << 30}
+	engine, err := New(d)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	vs, err := views.Parse(TemplateFuncs(as.Path))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	common, err := password.LoadCommon()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rotKey, err := st.Secret(ctx, "session-rotation-key", 32)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	csrfKey, err := st.Secret(ctx, "csrf-key", 32)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	mgr := session.NewManager(st, session.Config{}, rotKey, clock.Now, log)
-	states := session.NewStateStore(st, false, clock.Now)
-	web := session.NewWeb(mgr, st, states, false, csrfKey, log)
-	engine, err := New(Deps{
-		Store: st, Web: web, States: states, Views: vs, Assets: as, Content: content.New(),
-		Hasher: password.NewHasher(cheapParams, 4), Common: common, Log: log, Now: clock.Now,
-		// Generous limits: fuzzing registers many accounts from one address.
-		Config: Config{RegisterPerIP: 1 << 30, LoginIPLimit: 1 << 30},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &abApp{engine: engine, store: st, web: web, clock: clock}
+	return &abApp{engine: engine, store: st, web: d.Web, clock: clock}
 }
 
 // abBrowser is a minimal browser for abApp: cookies by name, the last CSRF

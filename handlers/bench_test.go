@@ -14,7 +14,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"quire/assets"
 	"quire/bench/seed"
 	"quire/content"
 	"quire/password"
@@ -44,38 +43,15 @@ func newBenchSite(b *testing.B, posts int) *benchSite {
 	if err != nil {
 		b.Fatal(err)
 	}
-	as, err := assets.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	vs, err := views.Parse(TemplateFuncs(as.Path))
-	if err != nil {
-		b.Fatal(err)
-	}
-	common, err := password.LoadCommon()
-	if err != nil {
-		b.Fatal(err)
-	}
-	rotKey, err := st.Secret(ctx, "session-rotation-key", 32)
-	if err != nil {
-		b.Fatal(err)
-	}
-	csrfKey, err := st.Secret(ctx, "csrf-key", 32)
-	if err != nil {
-		b.Fatal(err)
-	}
 	// Production logging: one text line per request, here to io.Discard.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mgr := session.NewManager(st, session.Config{}, rotKey, nil, log)
-	states := session.NewStateStore(st, false, nil)
-	engine, err := New(Deps{
-		Store: st, Web: session.NewWeb(mgr, st, states, false, csrfKey, log), States: states, Views: vs,
-		Assets: as, Content: content.New(), Hasher: cheap, Common: common, Log: log,
-	})
+	d, _ := testDeps(b, st, session.Config{}, false, nil, log)
+	d.Hasher, d.Now = cheap, nil
+	engine, err := New(d)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &benchSite{engine: engine, views: vs, store: st, seed: res}
+	s := &benchSite{engine: engine, views: d.Views, store: st, seed: res}
 
 	// A returning visitor holds a state cookie; a member signs in for real.
 	w := s.do("GET", "/login", "", "")

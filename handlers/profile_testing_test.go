@@ -31,12 +31,10 @@ import (
 
 	"quire/assets"
 	"quire/avatar"
-	"quire/content"
 	"quire/password"
 	"quire/session"
 	"quire/store"
 	"quire/store/storetest"
-	"quire/views"
 )
 
 const (
@@ -71,7 +69,6 @@ type pfApp struct {
 // pfNewApp builds the App as main does, on a fresh database of dialect.
 func pfNewApp(t *testing.T, dialect string) *pfApp {
 	t.Helper()
-	ctx := context.Background()
 	st := storetest.Open(t, dialect)
 	logs := &pfLog{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -82,38 +79,14 @@ func pfNewApp(t *testing.T, dialect string) *pfApp {
 			logs.mu.Unlock()
 		}
 	})
-	as, err := assets.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := views.Parse(TemplateFuncs(as.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	common, err := password.LoadCommon()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotKey, err := st.Secret(ctx, "session-rotation-key", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csrfKey, err := st.Secret(ctx, "csrf-key", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr := session.NewManager(st, session.Config{}, rotKey, nil, log)
-	states := session.NewStateStore(st, false, nil)
+	d, mgr := testDeps(t, st, session.Config{}, false, nil, log)
 	hasher := password.NewHasher(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4)
-	engine, err := New(Deps{
-		Store: st, Web: session.NewWeb(mgr, st, states, false, csrfKey, log), States: states,
-		Views: vs, Assets: as, Content: content.New(), Hasher: hasher, Common: common,
-		Avatars: avatar.New(2), Log: log,
-	})
+	d.Hasher, d.Avatars, d.Now = hasher, avatar.New(2), nil
+	engine, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pfApp{t: t, engine: engine, store: st, mgr: mgr, hasher: hasher, assets: as}
+	return &pfApp{t: t, engine: engine, store: st, mgr: mgr, hasher: hasher, assets: d.Assets}
 }
 
 // pfClient is one browser.

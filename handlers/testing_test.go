@@ -98,13 +98,46 @@ type testApp struct {
 	nextIP int
 }
 
+// testDeps builds the real dependencies every handler test harness shares
+// (assets, views, content, the common-password list, sessions over st),
+// as main's buildApp does; callers add the hasher, config and the rest.
+func testDeps(tb testing.TB, st *store.Store, scfg session.Config, secure bool, now func() time.Time, log *slog.Logger) (Deps, *session.Manager) {
+	tb.Helper()
+	ctx := context.Background()
+	as, err := assets.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vs, err := views.Parse(TemplateFuncs(as.Path))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	common, err := password.LoadCommon()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rotKey, err := st.Secret(ctx, "session-rotation-key", 32)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	csrfKey, err := st.Secret(ctx, "csrf-key", 32)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mgr := session.NewManager(st, scfg, rotKey, now, log)
+	states := session.NewStateStore(st, secure, now)
+	return Deps{
+		Store: st, Web: session.NewWeb(mgr, st, states, secure, csrfKey, log), States: states,
+		Views: vs, Assets: as, Content: content.New(), Common: common, Log: log, Now: now,
+	}, mgr
+}
+
 func newTestApp(t *testing.T, opts ...func(*appOptions)) *testApp {
 	t.Helper()
 	o := appOptions{params: cheapParams}
 	for _, f := range opts {
 		f(&o)
 	}
-	ctx := context.Background()
 	st := storetest.Open(t, store.DialectSQLite)
 	clock := newFakeClock()
 	logs := &syncBuffer{}
@@ -115,35 +148,10 @@ func newTestApp(t *testing.T, opts ...func(*appOptions)) *testApp {
 		}
 	})
 
-	as, err := assets.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := views.Parse(TemplateFuncs(as.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	common, err := password.LoadCommon()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotKey, err := st.Secret(ctx, "session-rotation-key", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csrfKey, err := st.Secret(ctx, "csrf-key", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
 	secure := o.cfg.Secure
-	mgr := session.NewManager(st, o.session, rotKey, clock.Now, log)
-	states := session.NewStateStore(st, secure, clock.Now)
-	web := session.NewWeb(mgr, st, states, secure, csrfKey, log)
-	engine, err := New(Deps{
-		Store: st, Web: web, States: states, Views: vs, Assets: as, Content: content.New(),
-		Hasher: password.NewHasher(o.params, 4), Common: common, Log: log, Now: clock.Now,
-		Config: o.cfg,
-	})
+	d, _ := testDeps(t, st, o.session, secure, clock.Now, log)
+	d.Hasher, d.Config = password.NewHasher(o.params, 4), o.cfg
+	engine, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +160,7 @@ func newTestApp(t *testing.T, opts ...func(*appOptions)) *testApp {
 		base = "https://quire.test"
 	}
 	u, _ := url.Parse(base)
-	return &testApp{t: t, engine: engine, store: st, clock: clock, web: web, assets: as, base: u, logs: logs}
+	return &testApp{t: t, engine: engine, store: st, clock: clock, web: d.Web, assets: d.Assets, base: u, logs: logs}
 }
 
 // client is one browser: its own cookie jar and client IP, redirects off.
