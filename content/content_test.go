@@ -229,13 +229,14 @@ func unsafeParts(out string) []string {
 				case a.Namespace != "":
 					ps = append(ps, "namespaced attribute "+a.Key)
 				}
-				if strings.Contains(val, "javascript:") || strings.Contains(val, "vbscript:") {
-					ps = append(ps, fmt.Sprintf("script url in %s=%q", a.Key, a.Val))
-				}
 				if key == "href" || key == "src" || key == "cite" || key == "action" || key == "srcset" || key == "poster" {
+					// A URL runs script only through its scheme: "#javascript:"
+					// (a fragment) or "/a?q=javascript:" are inert.
 					if s := scheme(val); s != "" && s != "http" && s != "https" && s != "mailto" {
 						ps = append(ps, fmt.Sprintf("scheme %q in %s", s, a.Key))
 					}
+				} else if strings.Contains(val, "javascript:") || strings.Contains(val, "vbscript:") {
+					ps = append(ps, fmt.Sprintf("script url in %s=%q", a.Key, a.Val))
 				}
 			}
 		}
