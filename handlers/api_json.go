@@ -179,6 +179,9 @@ func (a *App) apiData(c *gin.Context, v any, meta apiObject) {
 // apiServerError is the API's fail: the database being unreachable is a
 // 503 the client may retry, anything else a logged 500 with no details.
 func (a *App) apiServerError(c *gin.Context, err error) {
+	if a.clientGone(c, err) {
+		return
+	}
 	if store.IsUnavailable(err) {
 		a.Log.Error("database unavailable", "err", err, "request_id", requestID(c))
 		a.apiFail(c, http.StatusServiceUnavailable, codeUnavailable, "Service is temporarily unavailable. Please try again.")

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -47,6 +48,9 @@ func (a *App) errorPage(c *gin.Context, status int, msg string) {
 // forbidden -> 403, database unavailable -> 503, anything else is logged with
 // the request id and answered with a generic 500.
 func (a *App) fail(c *gin.Context, err error) {
+	if a.clientGone(c, err) {
+		return
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		a.errorPage(c, http.StatusNotFound, "")
@@ -59,4 +63,20 @@ func (a *App) fail(c *gin.Context, err error) {
 		a.Log.Error("request failed", "err", err, "request_id", requestID(c), "path", c.Request.URL.Path)
 		a.errorPage(c, http.StatusInternalServerError, "")
 	}
+}
+
+// statusClientClosed is nginx's code for a request whose client went away
+// before the answer; nobody receives it, it only marks the log line.
+const statusClientClosed = 499
+
+// clientGone handles an error caused by the client closing its connection
+// (the request context was cancelled): not a server fault, so it is logged
+// at info level instead of as a 500.
+func (a *App) clientGone(c *gin.Context, err error) bool {
+	if !errors.Is(err, context.Canceled) || c.Request.Context().Err() == nil {
+		return false
+	}
+	a.Log.Info("client went away", "request_id", requestID(c), "path", c.Request.URL.Path)
+	c.AbortWithStatus(statusClientClosed)
+	return true
 }

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -211,5 +213,24 @@ func TestMethodNotAllowedAndBadForms(t *testing.T) {
 			wantCode(t, r, tt.want)
 			wantIn(t, r.body, "<!doctype html>", tt.text)
 		})
+	}
+}
+
+// TestClientGoneIsNotAServerError checks that a request whose client has
+// already gone (its context cancelled) is not answered or logged as a 500.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	app := newTestApp(t)
+	for _, path := range []string{"/blog", "/items/posts"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		req := httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx)
+		rec := httptest.NewRecorder()
+		app.engine.ServeHTTP(rec, req)
+		if rec.Code != 499 {
+			t.Errorf("%s with a cancelled request: status %d, want 499", path, rec.Code)
+		}
+	}
+	if logs := app.logs.String(); strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "client went away") {
+		t.Errorf("log should record the departure at info level, not an error:\n%s", logs)
 	}
 }

@@ -502,6 +502,11 @@ func measureSite(ctx context.Context, cfg *config, gen *loadGen, bin string, s *
 	}
 	if b, err := os.ReadFile(logPath); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
+			// A request whose client left is logged at info level.
+			if strings.Contains(line, `msg="client went away"`) {
+				fig.logCanceled++
+				continue
+			}
 			// Each failed request logs its error and an access line;
 			// count the error.
 			if !strings.Contains(line, "level=ERROR") || strings.Contains(line, "msg=request ") {

@@ -168,7 +168,7 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&sb, "| Login ceiling: %d CPUs / one hash's time | %.0f logins/s | |\n", rep.cores, simple)
 	fmt.Fprintf(&sb, "| Login ceiling: measured, one hash per CPU at once for 3 s, just before the login scenario | %.0f logins/s | |\n", rep.ceiling)
 	fmt.Fprintf(&sb, "| Errors in quire's log, other than requests cut off at the end of a run | %d | 0 |\n", rep.logErrors)
-	fmt.Fprintf(&sb, "| Requests cut off when wrk closed its connections (logged as context canceled) | %d | |\n", rep.logCanceled)
+	fmt.Fprintf(&sb, "| Requests cut off when wrk closed its connections (logged as \"client went away\") | %d | |\n", rep.logCanceled)
 
 	sb.WriteString("\n## Targets\n\n| Target | Measured | |\n|---|---|---|\n")
 	rate := func(key string, min float64) {
