@@ -10,56 +10,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"quire/assets"
-	"quire/content"
 	"quire/password"
 	"quire/session"
 	"quire/store"
 	"quire/store/storetest"
-	"quire/views"
 )
-
-// apiClock is the one clock of an API test app (handlers and sessions).
-type apiClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *apiClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *apiClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// apiLogs collects the app's log; it is printed when a test fails.
-type apiLogs struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *apiLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *apiLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // apiHarness is the real App on a temporary SQLite file with a fake clock,
 // driven in-process through the API.
@@ -67,9 +27,9 @@ type apiHarness struct {
 	t      *testing.T
 	engine *gin.Engine
 	store  *store.Store
-	clock  *apiClock
+	clock  *fakeClock
 	mgr    *session.Manager
-	logs   *apiLogs
+	logs   *syncBuffer
 }
 
 // apiTTL is the access token lifetime of the harness.
@@ -85,39 +45,17 @@ func newAPIHarness(t *testing.T, tweak ...func(*Config, *session.Config)) *apiHa
 		f(&cfg, &scfg)
 	}
 	st := storetest.Open(t, store.DialectSQLite)
-	clock := &apiClock{t: time.Date(2031, time.March, 14, 9, 26, 53, 0, time.UTC)}
-	logs := &apiLogs{}
+	clock := newFakeClock()
+	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("app log:\n%s", logs.String())
 		}
 	})
-	ctx := context.Background()
-	as, err := assets.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := views.Parse(TemplateFuncs(as.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	common, err := password.LoadCommon()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotKey, err := st.Secret(ctx, "session-rotation-key", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr := session.NewManager(st, scfg, rotKey, clock.Now, log)
-	states := session.NewStateStore(st, false, clock.Now)
-	engine, err := New(Deps{
-		Store: st, Web: session.NewWeb(mgr, st, states, false, make([]byte, 32), log), States: states,
-		Views: vs, Assets: as, Content: content.New(),
-		Hasher: password.NewHasher(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4),
-		Common: common, Log: log, Now: clock.Now, Config: cfg,
-	})
+	d, mgr := testDeps(t, st, scfg, false, clock.Now, log)
+	d.Hasher, d.Config = password.NewHasher(cheapParams, 4), cfg
+	engine, err := New(d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,18 +42,6 @@ const (
 	pfPassword = "correct horse battery staple"
 )
 
-// pfLog collects the app's log, printed when a test fails.
-type pfLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *pfLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 type pfApp struct {
 	t      *testing.T
 	engine *gin.Engine
@@ -70,13 +58,11 @@ type pfApp struct {
 func pfNewApp(t *testing.T, dialect string) *pfApp {
 	t.Helper()
 	st := storetest.Open(t, dialect)
-	logs := &pfLog{}
+	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
-			logs.mu.Lock()
-			t.Logf("app log:\n%s", logs.b.String())
-			logs.mu.Unlock()
+			t.Logf("app log:\n%s", logs.String())
 		}
 	})
 	d, mgr := testDeps(t, st, session.Config{}, false, nil, log)
